@@ -96,7 +96,8 @@ def _calls(source: str, name: str) -> list[ast.Call]:
 
 
 def _strip_magics(source: str) -> str:
-    return "\n".join("pass" if line.lstrip().startswith(("%", "!")) else line
+    return "\n".join(line[: len(line) - len(line.lstrip())] + "pass"
+                     if line.lstrip().startswith(("%", "!")) else line
                      for line in source.splitlines())
 
 
@@ -126,7 +127,8 @@ def render_run_info(nb_meta: dict[str, Any]) -> str:
     dur, env = ztl.get("durations", {}), ztl.get("executed_with", {})
     if "cpu" not in dur:
         return "*Not executed yet: run `make execute NB=…`.*"
-    libs = " · ".join(f"{k} {v}" for k, v in env.get("versions", {}).items())
+    versions = sorted(env.get("versions", {}).items(), key=lambda kv: (kv[0] != "python", kv[0]))
+    libs = " · ".join(f"{k} {v}" for k, v in versions)
     return (f"*Last run: {dur['cpu']:.0f} s (`cpu` profile) and {dur.get('smoke', 0):.0f} s "
             f"(`smoke`) on {env.get('cores', '?')} CPU cores, {env.get('threads', '?')} thread(s) "
             f"· {libs} · {env.get('date', '?')}*")
@@ -342,6 +344,93 @@ def find_notebooks(repo_root: Path) -> list[Path]:
                   if ".ipynb_checkpoints" not in p.parts)
 
 
+# ---------------------------------------------------------------- new notebooks
+
+SETUP_SOURCE = """\
+import sys
+if "google.colab" in sys.modules:  # on Colab only: install the course package (loose bounds)
+    import importlib.metadata as md, os
+    before = {d: md.version(d) for d in ("torch", "numpy")}
+    %pip install -q "zero-to-large @ git+REPO_URL"
+    if any(md.version(d) != v for d, v in before.items()):
+        os.kill(os.getpid(), 9)  # a loaded package was replaced: Colab restarts the runtime
+import utils
+if not getattr(utils, "IS_ZERO_TO_LARGE", False):
+    raise ImportError(f"`import utils` found {utils.__file__}, not the course package: "
+                      "rename your own utils.py or install the course (see the README)")
+device = utils.setup(seed=0)""".replace("REPO_URL", REPO_URL)
+
+
+def new_notebook(path: Path, chapter: int, number: int, title: str) -> nbformat.NotebookNode:
+    """A conforming starting notebook for ``path`` (the author replaces the example body)."""
+    if not title.strip():
+        raise ValueError("title must not be empty, e.g. 'Linear algebra for deep learning'")
+    rel = path.as_posix()
+    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+    opening = md(
+        f"# {chapter}.{number} {title}\n\n"
+        f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+        f"({COLAB_PREFIX}{rel})\n\n"
+        "You will be able to:\n"
+        "- estimate a mean by sampling\n- say how the error shrinks with the sample size\n"
+        "- check a number the prose states with `utils.claim`\n\n"
+        "**Prerequisites:** none.\n\n"
+        f"{RUN_INFO_START}\n{RUN_INFO_END}"
+    )
+    params = code('PROFILE = "auto"  # "cpu", "smoke" or "gpu"\nN_SAMPLES = None  # override')
+    params.metadata["tags"] = ["parameters"]
+    solution = code("# Solution: with 100x the samples the error shrinks about 10x\n"
+                    "big = rng.random(cfg.n_samples * 100)\n"
+                    "utils.claim('error with 100x samples', abs(big.mean() - 0.5), '<', 0.01)")
+    solution.metadata["tags"] = ["solution"]
+    cells = [
+        opening,
+        code(SETUP_SOURCE),
+        params,
+        code("cfg = utils.profile(PROFILE,\n"
+             "                    cpu=dict(n_samples=20_000), smoke=dict(n_samples=2_000),\n"
+             "                    gpu=dict(n_samples=2_000_000), overrides=dict(n_samples=N_SAMPLES))"),
+        md("## Sampling a mean\n\nThe mean of $n$ uniform samples on $[0, 1]$ has standard "
+           "error $1/\\sqrt{12 n}$, so with 20,000 samples it lands within 0.01 of $1/2$."),
+        code("import numpy as np\n\nrng = np.random.default_rng(0)\n"
+             "sample = rng.random(cfg.n_samples)\n"
+             "utils.claim('error of the sample mean', abs(sample.mean() - 0.5), '<', 0.01)"),
+        md("## Summary\n\nWe sampled a mean and checked the number the prose states.\n\n"
+           "## Exercises\n\n1. (easy) Take 100 times more samples: how much smaller is the error?"),
+        solution,
+    ]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    return nb
+
+
+def add_to_toc(repo_root: Path, rel_no_suffix: str) -> bool:
+    """Add ``rel_no_suffix`` under its chapter's index in ``_toc.yml``; False if already there."""
+    toc_path = repo_root / "_toc.yml"
+    lines = toc_path.read_text(encoding="utf-8").splitlines()
+    if any(line.strip() == f"- file: {rel_no_suffix}" for line in lines):
+        return False
+    index = rel_no_suffix.rsplit("/", 1)[0] + "/index"
+    at = next((i for i, line in enumerate(lines) if line.strip() == f"- file: {index}"), None)
+    if at is None:
+        raise ValueError(f"_toc.yml has no '- file: {index}': add the chapter first")
+    indent = len(lines[at]) - len(lines[at].lstrip())
+    end = at + 1
+    while end < len(lines) and (not lines[end].strip()
+                                or len(lines[end]) - len(lines[end].lstrip()) > indent):
+        end += 1
+    block = lines[at + 1:end]
+    new = []
+    if not any(line.strip() == "sections:" for line in block):
+        new.append(" " * (indent + 2) + "sections:")
+    new.append(" " * (indent + 4) + f"- file: {rel_no_suffix}")
+    lines[end:end] = new
+    toc_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return True
+
+
 # ---------------------------------------------------------------- execution and the ledger
 
 def _versions(sources: str) -> dict[str, str]:
@@ -461,8 +550,24 @@ def main(argv: list[str] | None = None) -> int:
                         ("ledger", "print the time ledger")):
         p = sub.add_parser(name, help=help_)
         p.add_argument("notebooks", nargs="*", type=Path)
+    p = sub.add_parser("new", help="write a conforming notebook, execute it, add it to _toc.yml")
+    p.add_argument("path", type=Path, help="chapters/NN_slug/MM_slug.ipynb")
+    p.add_argument("title")
     args = parser.parse_args(argv)
     root = Path.cwd()
+    if args.cmd == "new":
+        num = expected_number(args.path)
+        if num is None:
+            parser.error(f"path {args.path} must look like chapters/01_math/02_calculus.ipynb")
+        if args.path.exists():
+            parser.error(f"{args.path} exists already; pick a new number")
+        if not (args.path.parent / "index.md").exists():
+            parser.error(f"{args.path.parent}/index.md is missing: the chapter must exist")
+        nbformat.write(new_notebook(args.path, num[0], num[1], args.title), args.path)
+        add_to_toc(root, args.path.as_posix().removesuffix(".ipynb"))
+        print(f"wrote {args.path} and added it to _toc.yml; executing ...")
+        print(execute(args.path))
+        return 0
     paths = args.notebooks or find_notebooks(root)
     if args.cmd == "execute":
         for p in paths:
