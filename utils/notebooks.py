@@ -541,15 +541,36 @@ def ledger(paths: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:
     return rows, problems
 
 
+def print_times(reports: Path) -> int:
+    """Print the per-notebook times measured in the last ``make test`` phases."""
+    files = sorted(reports.glob("notebook_times-*.json"))
+    if not files:
+        print("no measured times yet (they are written by make test)")
+        return 0
+    phases = [json.loads(f.read_text()) for f in files]
+    names = sorted({k for ph in phases for k in ph["seconds"]})
+    print(f"measured in make test: {'notebook':52}" + "".join(f"{ph['phase']:>13}" for ph in phases))
+    for name in names:
+        print(f"{'':22}{name[-52:]:52}"
+              + "".join(f"{ph['seconds'].get(name, 0):13.1f}" for ph in phases))
+    for ph in phases:
+        load = ", ".join(f"{x:.2f}" for x in ph["loadavg"])
+        print(f"  {ph['phase']}: {sum(ph['seconds'].values()):.1f} s in all; load average {load} "
+              f"on {ph['cores']} cores at the end ({ph['date']})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: check, execute, ledger."""
     parser = argparse.ArgumentParser(prog="python -m utils.notebooks", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
     for name, help_ in (("check", "check the notebook contract"),
                         ("execute", "execute notebooks in place (cpu + smoke timing)"),
-                        ("ledger", "print the time ledger")):
+                        ("ledger", "print the time ledger"),
+                        ("stale", "list notebooks whose stored outputs are not fresh")):
         p = sub.add_parser(name, help=help_)
         p.add_argument("notebooks", nargs="*", type=Path)
+    sub.add_parser("times", help="print the times measured by the last make test")
     p = sub.add_parser("new", help="write a conforming notebook, execute it, add it to _toc.yml")
     p.add_argument("path", type=Path, help="chapters/NN_slug/MM_slug.ipynb")
     p.add_argument("title")
@@ -574,6 +595,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"executing {p} ...", flush=True)
             print(f"  {execute(p)}", flush=True)
         return 0
+    if args.cmd == "stale":
+        for p in paths:
+            if {v.rule for v in check_notebook(p)} & {"fresh", "durations", "run-info"}:
+                print(p.as_posix())
+        return 0
+    if args.cmd == "times":
+        return print_times(root / "_build" / "reports")
     if args.cmd == "check":
         toc = toc_entries(root)
         failed = 0
