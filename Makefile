@@ -18,6 +18,8 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 NB ?=
 NBVAL := --nbval-lax --nbval-cell-timeout=300 --nbval-kernel-startup-timeout=120 -p no:randomly
 PYTEST_NB := python -m pytest -q -rfE --timeout=900
+REPORTS := _build/reports
+ALONE = $$(python -m utils.notebooks alone)
 
 .PHONY: help env lock book test unit nbval smoke book-build clean-check times lab execute \
         new-notebook check
@@ -48,21 +50,25 @@ book: $(STAMP)
 
 test: $(STAMP)
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory unit nbval smoke book-build; \
-	$(MAKE) --no-print-directory times; \
-	$(MAKE) --no-print-directory clean-check; \
-	echo "make test: all phases passed in $$(( $$(date +%s) - start )) s"
+	$(MAKE) --no-print-directory unit nbval smoke book-build clean-check; \
+	echo "make test: every phase passed in $$(( $$(date +%s) - start )) s"; \
+	$(MAKE) --no-print-directory times
 
 unit: $(STAMP)
-	python -m pytest -q -n $(WORKERS) tests
+	@rm -rf $(REPORTS); mkdir -p $(REPORTS)
+	python -m pytest -q -n $(WORKERS) --junitxml=$(REPORTS)/junit-unit.xml tests
 
 nbval: $(STAMP)
-	ZTL_PHASE=nbval ZTL_ALONE=skip $(PYTEST_NB) -n $(WORKERS) --dist loadfile $(NBVAL) chapters
-	ZTL_PHASE=nbval-alone ZTL_ALONE=only $(PYTEST_NB) $(NBVAL) chapters || [ $$? -eq 5 ]
+	ZTL_PHASE=nbval ZTL_ALONE=skip $(PYTEST_NB) -n $(WORKERS) --dist loadfile $(NBVAL) \
+	  --junitxml=$(REPORTS)/junit-nbval.xml chapters
+	@alone="$(ALONE)"; if [ -n "$$alone" ]; then set -x; ZTL_THREADS=2 ZTL_PHASE=nbval-alone \
+	  $(PYTEST_NB) $(NBVAL) --junitxml=$(REPORTS)/junit-nbval-alone.xml $$alone; fi
 
 smoke: $(STAMP)
-	ZTL_PHASE=smoke ZTL_ALONE=skip $(PYTEST_NB) -n $(WORKERS) tests/notebook_smoke.py
-	ZTL_PHASE=smoke-alone ZTL_ALONE=only $(PYTEST_NB) tests/notebook_smoke.py || [ $$? -eq 5 ]
+	ZTL_PHASE=smoke ZTL_ALONE=skip $(PYTEST_NB) -n $(WORKERS) \
+	  --junitxml=$(REPORTS)/junit-smoke.xml tests/notebook_smoke.py
+	@if [ -n "$(ALONE)" ]; then set -x; ZTL_THREADS=2 ZTL_PHASE=smoke-alone ZTL_ALONE=only \
+	  $(PYTEST_NB) --junitxml=$(REPORTS)/junit-smoke-alone.xml tests/notebook_smoke.py; fi
 
 book-build: $(STAMP)
 	@mkdir -p _build; jupyter-book build -W -n --keep-going . >_build/book.log 2>&1 || { cat _build/book.log; exit 1; }

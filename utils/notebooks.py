@@ -553,10 +553,20 @@ def print_times(reports: Path) -> int:
     for name in names:
         print(f"{'':22}{name[-52:]:52}"
               + "".join(f"{ph['seconds'].get(name, 0):13.1f}" for ph in phases))
+    passed = failed = 0
+    for junit in sorted(reports.glob("junit-*.xml")):
+        import xml.etree.ElementTree as ET
+
+        for suite in ET.parse(junit).getroot().iter("testsuite"):
+            n_fail = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+            failed += n_fail
+            passed += int(suite.get("tests", 0)) - n_fail - int(suite.get("skipped", 0))
     for ph in phases:
         load = ", ".join(f"{x:.2f}" for x in ph["loadavg"])
         print(f"  {ph['phase']}: {sum(ph['seconds'].values()):.1f} s in all; load average {load} "
               f"on {ph['cores']} cores at the end ({ph['date']})")
+    if passed or failed:
+        print(f"total: {passed} passed, {failed} failed")
     return 0
 
 
@@ -567,7 +577,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, help_ in (("check", "check the notebook contract"),
                         ("execute", "execute notebooks in place (cpu + smoke timing)"),
                         ("ledger", "print the time ledger"),
-                        ("stale", "list notebooks whose stored outputs are not fresh")):
+                        ("stale", "list notebooks whose stored outputs are not fresh"),
+                        ("alone", "list notebooks marked to run alone (speed measurements)")):
         p = sub.add_parser(name, help=help_)
         p.add_argument("notebooks", nargs="*", type=Path)
     sub.add_parser("times", help="print the times measured by the last make test")
@@ -589,7 +600,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {args.path} and added it to _toc.yml; executing ...")
         print(execute(args.path))
         return 0
-    paths = args.notebooks or find_notebooks(root)
+    paths = getattr(args, "notebooks", None) or find_notebooks(root)
     if args.cmd == "execute":
         for p in paths:
             print(f"executing {p} ...", flush=True)
@@ -598,6 +609,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "stale":
         for p in paths:
             if {v.rule for v in check_notebook(p)} & {"fresh", "durations", "run-info"}:
+                print(p.as_posix())
+        return 0
+    if args.cmd == "alone":
+        for p in paths:
+            if nbformat.read(p, as_version=4).metadata.get("ztl", {}).get("run_alone"):
                 print(p.as_posix())
         return 0
     if args.cmd == "times":
