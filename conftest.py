@@ -4,6 +4,8 @@
   under load on 2 cores that flakes, so every nbval cell gets 60 s instead.
 * ``ZTL_ALONE=skip`` deselects notebooks marked ``"ztl": {"run_alone": true}`` in their metadata
   (speed measurements); ``ZTL_ALONE=only`` selects only those, for a run after the parallel phase.
+* A whole notebook under nbval gets ``NOTEBOOK_LIMIT`` seconds (cells also have nbval's own
+  per-cell timeout): once a notebook has used it up, its remaining cells fail at once.
 * Per-notebook durations and the machine's load are written to
   ``_build/reports/notebook_times-<phase>.json`` for the times table.
 """
@@ -17,10 +19,13 @@ from collections import defaultdict
 from pathlib import Path
 
 import nbformat
+import pytest
 
 ROOT = Path(__file__).resolve().parent
 NBVAL_OUTPUT_TIMEOUT = 60
+NOTEBOOK_LIMIT = float(os.environ.get("ZTL_NOTEBOOK_LIMIT", 4 * 90))
 _times: dict[str, float] = defaultdict(float)
+_spent: dict[str, float] = defaultdict(float)  # per worker process, for NOTEBOOK_LIMIT
 
 
 def _run_alone(path: Path) -> bool:
@@ -58,6 +63,20 @@ def pytest_collection_modifyitems(config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    if item.path.suffix != ".ipynb":
+        yield
+        return
+    key = str(item.path)
+    if _spent[key] > NOTEBOOK_LIMIT:
+        pytest.fail(f"{item.path.name} has run {_spent[key]:.0f} s, over the per-notebook limit "
+                    f"of {NOTEBOOK_LIMIT:.0f} s: shrink its cpu profile", pytrace=False)
+    start = time.perf_counter()
+    yield
+    _spent[key] += time.perf_counter() - start
 
 
 def pytest_runtest_logreport(report):

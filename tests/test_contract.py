@@ -112,3 +112,16 @@ def test_ledger_catches_overruns(tmp_path):
     nb.metadata["ztl"]["durations"] = {"cpu": 95.0, "smoke": 5.0}
     nbformat.write(nb, paths[0])
     assert any("cpu 95 s > 90 s" in msg for msg in nbc.ledger(paths[:1])[1])
+
+
+def test_nbval_runs_fixture_and_enforces_the_notebook_limit():
+    """nbval passes the good fixture as stored; with a tiny per-notebook limit it stops it."""
+    def run(limit: str) -> subprocess.CompletedProcess:
+        env = {**__import__("os").environ, "ZTL_NOTEBOOK_LIMIT": limit, "ZTL_THREADS": "1"}
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "--nbval-lax",
+             str(make_defects.GOOD)], cwd=ROOT, env=env, capture_output=True, text=True)
+    ok = run("360")
+    assert ok.returncode == 0, ok.stdout[-2000:]
+    limited = run("0.01")
+    assert limited.returncode == 1 and "over the per-notebook limit" in limited.stdout
