@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from utils import bench, plot
+from utils import bench, data, plot
 from utils.claims import claim, claims_made
 from utils.config import Config, current_profile, profile
 from utils.env import setup
@@ -17,6 +17,7 @@ __all__ = [
     "IS_ZERO_TO_LARGE",
     "Config",
     "bench",
+    "data",
     "cache_root",
     "claim",
     "claims_made",
