@@ -21,7 +21,8 @@ PYTEST_NB := python -m pytest -q -rfE --timeout=900
 REPORTS := _build/reports
 ALONE = $$(python -m utils.notebooks alone)
 
-.PHONY: help env lock book test unit nbval smoke book-build clean-check times lab execute \
+.PHONY: help env lock book test unit nbval smoke book-build browser browser-check clean-check \
+        times lab execute \
         new-notebook check
 
 help:
@@ -50,7 +51,7 @@ book: $(STAMP)
 
 test: $(STAMP)
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory unit nbval smoke book-build clean-check; \
+	$(MAKE) --no-print-directory unit nbval smoke book-build browser-check clean-check; \
 	echo "make test: every phase passed in $$(( $$(date +%s) - start )) s"; \
 	$(MAKE) --no-print-directory times
 
@@ -73,6 +74,16 @@ smoke: $(STAMP)
 book-build: $(STAMP)
 	@mkdir -p _build; jupyter-book build -W -n --keep-going . >_build/book.log 2>&1 || { cat _build/book.log; exit 1; }
 	@grep -E "^(build succeeded|The HTML pages)" _build/book.log || true
+
+browser:  ## Debian's chromium + chromedriver for the browser check (idempotent; no downloads)
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else echo "install Debian's chromium and chromium-driver (sudo apt-get install chromium chromium-driver)"; fi; fi
+
+browser-check: $(STAMP) browser
+	ZTL_PHASE=browser python -m pytest -q -rfE --junitxml=$(REPORTS)/junit-browser.xml \
+	  tests/browser_book.py
 
 times: $(STAMP)
 	@python -m utils.notebooks ledger
