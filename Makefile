@@ -22,7 +22,7 @@ REPORTS := _build/reports
 ALONE = $$(python -m utils.notebooks alone)
 
 .PHONY: help env lock book test unit nbval smoke book-build browser browser-check clean-check \
-        times lab execute \
+        times lab execute glossary \
         new-notebook check
 
 help:
@@ -102,7 +102,10 @@ lab: $(STAMP)
 execute: $(STAMP)  ## NB=path(s); default: notebooks changed since the last commit
 	@nbs="$(NB)"; if [ -z "$$nbs" ]; then nbs=$$(python -m utils.notebooks stale); fi; \
 	if [ -z "$$nbs" ]; then echo "nothing to execute: every notebook is fresh"; exit 0; fi; \
-	python -m utils.notebooks execute $$nbs
+	python -m utils.notebooks execute $$nbs; python -m utils.book glossary
+
+glossary: $(STAMP)  ## regenerate appendices/glossary.md from the **term** (中文) marks
+	python -m utils.book glossary
 
 new-notebook: $(STAMP)
 	@test -n "$(NB)" -a -n "$(TITLE)" || { echo "usage: make new-notebook NB=chapters/01_math/02_calculus.ipynb TITLE='Calculus and autodiff'"; exit 1; }
