@@ -58,7 +58,7 @@ RULES = {
     "size": "the file is at most 1 MB; no text output over 20 kB",
     "images": "images are PNG of modest size; no widget outputs",
     "abs-paths": "no absolute paths in sources or outputs",
-    "tags": "only known cell tags; solution cells are code cells",
+    "tags": "only known cell tags; solution cells are hidden code cells",
     "closing": "'## Summary' then '## Exercises' with at least one code cell tagged 'solution'",
     "durations": "recorded cpu and smoke durations within budget (90 s / 15 s)",
     "toc": "listed in _toc.yml",
@@ -277,6 +277,10 @@ def check_notebook(path: str | Path, *, toc: set[str] | None = None,
                         f"{sorted(ALLOWED_TAGS)}")
         if "solution" in _tags(c) and c.cell_type != "code":
             bad("tags", f"cell {i} is tagged 'solution' but is not a code cell")
+        elif "solution" in _tags(c) and ("hide-input" not in _tags(c)
+                                         or not c.metadata.get("jupyter", {}).get("source_hidden")):
+            bad("tags", f"solution cell {i} must be hidden (tag hide-input, jupyter.source_hidden):"
+                        " make execute adds both")
 
     # 8. closing
     md_heads = [(i, line) for i, c in enumerate(cells) if c.cell_type == "markdown"
@@ -490,6 +494,10 @@ def execute(path: str | Path, *, threads: int | None = None) -> dict[str, float]
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":
             cell.metadata["ztl"] = {"source_sha256": source_hash(cell.source)}
+        if "solution" in _tags(cell):  # hidden in the book, collapsed in JupyterLab and Colab
+            if "hide-input" not in cell.metadata["tags"]:
+                cell.metadata["tags"].append("hide-input")
+            cell.metadata["jupyter"] = {"source_hidden": True}
     all_code = "\n".join(c.source for c in done.cells if c.cell_type == "code")
     ztl = done.metadata.setdefault("ztl", {})
     ztl["durations"] = {"cpu": round(t_cpu, 1), "smoke": round(t_smoke, 1)}
