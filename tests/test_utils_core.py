@@ -170,10 +170,3 @@ def test_bench_mfu_against_measured_peak():
         bench.mfu(1, 1, 0)
 
 
-def test_load_sklearn_dtypes_and_errors():
-    X, y = utils.data.load_sklearn("digits")
-    assert X.shape == (1797, 64) and X.dtype == np.float32 and y.dtype == np.int64
-    X, y = utils.data.load_sklearn("diabetes")
-    assert y.dtype == np.float32 and len(X) == len(y) == 442
-    with pytest.raises(ValueError, match="unknown bundled data set 'mnist'"):
-        utils.data.load_sklearn("mnist")
