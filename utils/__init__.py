@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from utils import bench, data, plot
+from utils import bench, data, plot, results, zoo
 from utils.claims import claim, claims_made
 from utils.config import Config, current_profile, profile
 from utils.env import setup
@@ -23,6 +23,8 @@ __all__ = [
     "claims_made",
     "current_profile",
     "plot",
+    "results",
+    "zoo",
     "profile",
     "progress",
     "run_dir",
