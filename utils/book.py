@@ -25,7 +25,7 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 #: A defined term: ``**term** (中文)`` — bold English, then its Chinese rendering in parentheses.
-TERM = re.compile(r"\*\*([^*\n]{1,60}?)\*\*\s*[(（]([^()（）\n]*[\u3400-\u9fff][^()（）\n]*)[)）]")
+TERM = re.compile(r"\*\*([^*]{1,60}?)\*\*\s*[(（]([^()（）]{0,30}[\u3400-\u9fff][^()（）]{0,30})[)）]")
 GLOSSARY = Path("appendices") / "glossary.md"
 HEADER = """# Glossary
 
@@ -66,8 +66,9 @@ def collect_terms(root: Path) -> list[tuple[str, str, str, str]]:
             if path.exists() and path.as_posix() != (root / GLOSSARY).as_posix():
                 text = _page_text(path)
                 for term, zh in TERM.findall(text):
-                    key = term.strip().lower()
-                    seen.setdefault(key, (term.strip(), zh.strip(), page + suffix,
+                    term, zh = " ".join(term.split()), " ".join(zh.split())  # may wrap lines
+                    key = term.lower()
+                    seen.setdefault(key, (term, zh, page + suffix,
                                           _title(text, page)))
                 break
     return sorted(seen.values(), key=lambda row: row[0].lower())

@@ -29,8 +29,9 @@ def _as_number(name: str, value: Any) -> float:
     return float(value)
 
 
-def claim(name: str, value: Any, op: str, threshold: Any) -> float:
-    """Assert ``value op threshold`` in cpu/gpu; in smoke only check it is a finite number."""
+def claim(name: str, value: Any, op: str, threshold: Any) -> None:
+    """Assert ``value op threshold`` in cpu/gpu; in smoke only check it is a finite number.
+    Returns None, so a claim on a cell's last line prints only its one line."""
     if not isinstance(name, str) or not name:
         raise TypeError(f"claim name must be a non-empty string, got {name!r}")
     if op not in _OPS:
@@ -49,11 +50,10 @@ def claim(name: str, value: Any, op: str, threshold: Any) -> float:
             fh.write(json.dumps(record) + "\n")
     if prof == "smoke":
         print(f"claim (smoke: not asserted) {name}: {number:.6g} {op} {limit:.6g}")
-        return number
+        return
     if not holds:
         raise AssertionError(f"claim {name!r} failed: {number:.6g} {op} {limit:.6g} is false")
     print(f"claim holds ({prof}) {name}: {number:.6g} {op} {limit:.6g}")
-    return number
 
 
 def claims_made() -> list[dict[str, Any]]:
