@@ -63,6 +63,12 @@ def setup(seed: int = 0, *, threads: int | None = None, device: str | None = Non
         tf = sys.modules["tensorflow"]
         tf.random.set_seed(seed)
         tf_version = tf.__version__
+        if n_threads is not None:
+            try:  # only possible before TensorFlow's runtime starts
+                tf.config.threading.set_intra_op_parallelism_threads(n_threads)
+                tf.config.threading.set_inter_op_parallelism_threads(n_threads)
+            except RuntimeError:
+                pass
     dev = pick_device(device)
     plot.use_style()
     if verbose:
