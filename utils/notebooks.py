@@ -466,12 +466,14 @@ def _papermill(src: Path, dst: Path, parameters: dict[str, Any] | None, threads:
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     try:
         start = time.perf_counter()
-        papermill.execute_notebook(
+        done = papermill.execute_notebook(
             str(src), str(dst), parameters=parameters or None, kernel_name="python3",
             cwd=str(src.parent), progress_bar=False, log_output=False,
             request_save_on_cell_execute=False, execution_timeout=timeout,
         )
-        return time.perf_counter() - start
+        # papermill's own duration: kernel start to the last cell's end (not the shutdown)
+        return float(done.metadata.get("papermill", {}).get("duration")
+                     or time.perf_counter() - start)
     finally:
         os.environ.clear()
         os.environ.update(env_backup)
@@ -483,6 +485,10 @@ def execute(path: str | Path, *, threads: int | None = None) -> dict[str, float]
     nb = nbformat.read(path, as_version=4)
     alone = bool(nb.metadata.get("ztl", {}).get("run_alone"))
     threads = threads or (2 if alone else 1)
+    load_before = os.getloadavg()[0]
+    if load_before > 0.5 * (os.cpu_count() or 1):
+        print(f"  warning: load average {load_before:.2f} before executing; recorded times "
+              "will be inflated (stop other work and run again)", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         cpu_out, smoke_out = Path(tmp) / "cpu.ipynb", Path(tmp) / "smoke.ipynb"
         t_cpu = _papermill(path, cpu_out, None, threads, timeout=600)
@@ -502,7 +508,7 @@ def execute(path: str | Path, *, threads: int | None = None) -> dict[str, float]
     ztl = done.metadata.setdefault("ztl", {})
     ztl["durations"] = {"cpu": round(t_cpu, 1), "smoke": round(t_smoke, 1)}
     ztl["executed_with"] = {
-        "cores": os.cpu_count(), "threads": threads,
+        "cores": os.cpu_count(), "threads": threads, "load_before": round(load_before, 2),
         "versions": _versions(all_code), "date": time.strftime("%Y-%m-%d"),
     }
     opening = done.cells[0]
@@ -530,7 +536,11 @@ def ledger(paths: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:
     for p in paths:
         meta = nbformat.read(p, as_version=4).metadata.get("ztl", {})
         dur = meta.get("durations", {})
-        rows.append({"notebook": p.as_posix(), "chapter": chapter_of(p),
+        try:
+            name = p.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        except ValueError:
+            name = p.as_posix()
+        rows.append({"notebook": name, "chapter": chapter_of(p),
                      "cpu": dur.get("cpu"), "smoke": dur.get("smoke")})
     for row in rows:
         for prof, limit in BUDGET.items():
