@@ -43,7 +43,7 @@ def test_installed_package_runs_a_notebook_outside_the_repo(tmp_path):
     (purelib / "reuse_course_venv.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     _run(sys.executable, "-m", "pip", "--python", py, "install", "--no-deps", "--quiet",
          "--disable-pip-version-check", wheel)
-    where = _run(py, "-c", "import utils; print(utils.__file__)").stdout.strip()
+    where = _run(py, "-c", "import utils; print(utils.__file__)", cwd=tmp_path).stdout.strip()
     assert Path(where).is_relative_to(venv), f"utils imported from {where}, not the wheel"
     assert (Path(where).parent / "manifests" / "stdlib-3.11.tsv").exists()
 
