@@ -48,6 +48,7 @@ RULES = {
     "objectives": "'You will be able to' with 3 to 5 bullet points in the opening cell",
     "prerequisites": "a 'Prerequisites' line in the opening cell",
     "run-info": "the generated run-info line in the opening cell matches the recorded run",
+    "math": "display math ($$ … $$) stands in a paragraph of its own, blank lines around it",
     "setup": "the second cell is code that calls utils.setup(seed=...)",
     "parameters": "the third cell, tagged 'parameters', assigns literals only; PROFILE = 'auto'; "
                   "other parameters default to None",
@@ -111,6 +112,29 @@ def _headings(markdown: str) -> list[int]:
     return levels
 
 
+def separate_display_math(markdown: str) -> str:
+    """``markdown`` with a blank line before and after every ``$$`` display block; MyST pairs
+    ``$`` signs wrongly when a display block touches a line of text."""
+    lines, out, i = markdown.split("\n"), [], 0
+    while i < len(lines):
+        if not lines[i].strip().startswith("$$"):
+            out.append(lines[i])
+            i += 1
+            continue
+        end = i
+        if "$$" not in lines[i].strip()[2:]:
+            end = i + 1
+            while end < len(lines) and "$$" not in lines[end]:
+                end += 1
+        if out and out[-1].strip():
+            out.append("")
+        out.extend(lines[i:end + 1])
+        if end + 1 < len(lines) and lines[end + 1].strip():
+            out.append("")
+        i = end + 1
+    return "\n".join(out)
+
+
 def _tags(cell: Any) -> list[str]:
     return list(cell.get("metadata", {}).get("tags", []))
 
@@ -169,6 +193,10 @@ def check_notebook(path: str | Path, *, toc: set[str] | None = None,
     levels = [lvl for c in cells if c.cell_type == "markdown" for lvl in _headings(c.source)]
     if levels.count(1) != 1:
         bad("one-h1", f"{levels.count(1)} H1 headings; keep only the title as '# '")
+    for i, c in enumerate(cells):
+        if c.cell_type == "markdown" and separate_display_math(c.source) != c.source:
+            bad("math", f"cell {i}: a $$ display block touches a line of text; put blank lines "
+                        "around it")
     for prev, cur in zip(levels, levels[1:]):
         if cur > prev + 1:
             bad("heading-levels", f"heading level jumps from {prev} to {cur}")
