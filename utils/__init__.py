@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from utils import bench, data, plot, results, zoo
+from utils import bench, data, plot, results, train, zoo
 from utils.claims import claim, claims_made
 from utils.config import Config, current_profile, profile
 from utils.env import setup
@@ -24,6 +24,7 @@ __all__ = [
     "current_profile",
     "plot",
     "results",
+    "train",
     "zoo",
     "profile",
     "progress",
