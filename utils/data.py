@@ -236,7 +236,8 @@ def fetch(name: str, *, download: bool | None = None) -> Path:
 
 def load(name: str, *, download: bool | None = None) -> Any:
     """Fetch (if allowed) and load data set ``name`` with its registered loader."""
-    return REGISTRY[name].loader(fetch(name, download=download)) if name in REGISTRY else fetch(name)
+    folder = fetch(name, download=download)  # raises a clear error for an unknown name
+    return REGISTRY[name].loader(folder)
 
 
 # ------------------------------------------------------------------ the standard-library corpus
