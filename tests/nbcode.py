@@ -1,0 +1,56 @@
+"""Pull top-level definitions out of a notebook so a test can compare a notebook's from-scratch
+version with the ``utils`` version later chapters import (COURSE_DESIGN.md, "The utils package").
+
+``definitions(nb, ["MultiHeadAttention"])`` finds the code cells whose top level defines each
+name (``class Name`` or ``def name``), runs those cells' imports, and then the definitions
+themselves, in a fresh namespace: only ``import``/``from`` statements, ``def`` and ``class``
+blocks and constant assignments in ALL_CAPS are run, never training or plotting code.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cells(path: Path) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    return [c.source for c in nb.cells if c.cell_type == "code"]
+
+
+def _keep(node: ast.stmt) -> bool:
+    if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)):
+        return True
+    if isinstance(node, ast.Assign):
+        return all(isinstance(t, ast.Name) and t.id.isupper() for t in node.targets)
+    return False
+
+
+def definitions(notebook: str | Path, names: list[str]) -> dict[str, Any]:
+    """Return ``{name: object}`` for each name defined at top level in ``notebook``'s code cells
+    (later definitions win, as in the notebook); cells' magics are skipped."""
+    path = Path(notebook)
+    if not path.is_absolute():
+        path = ROOT / path
+    if not path.exists():
+        raise ValueError(f"no notebook at {path}: pass a path relative to the repository root")
+    statements: list[ast.stmt] = []
+    for source in _cells(path):
+        lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+        try:
+            tree = ast.parse("\n".join(lines))
+        except SyntaxError:
+            continue
+        statements.extend(node for node in tree.body if _keep(node))
+    namespace: dict[str, Any] = {"__name__": f"notebook:{path.stem}"}
+    module = ast.Module(body=statements, type_ignores=[])
+    exec(compile(module, str(path), "exec"), namespace)  # noqa: S102 - our own notebooks
+    missing = [n for n in names if n not in namespace]
+    if missing:
+        raise ValueError(f"{path.name} defines no top-level {missing}; "
+                         f"defined: {sorted(k for k in namespace if not k.startswith('_'))[:20]}")
+    return {n: namespace[n] for n in names}
