@@ -80,6 +80,11 @@ def test_new_notebook_conforms_and_joins_the_toc(tmp_path):
     assert nbc.add_to_toc(tmp_path, "chapters/99_test/01_first") is False
 
 
+def test_new_notebook_rejects_a_numbered_title():
+    with pytest.raises(ValueError, match="starts with a number"):
+        nbc.new_notebook(Path("chapters/99_test/01_first.ipynb"), 99, 1, "99.1 A first notebook")
+
+
 def test_book_has_notebooks():
     assert BOOK, "no notebooks under chapters/"
 

@@ -397,6 +397,9 @@ def new_notebook(path: Path, chapter: int, number: int, title: str) -> nbformat.
     """A conforming starting notebook for ``path`` (the author replaces the example body)."""
     if not title.strip():
         raise ValueError("title must not be empty, e.g. 'Linear algebra for deep learning'")
+    if re.match(r"\s*\d+\.\d+\b", title):
+        raise ValueError(f"title {title!r} starts with a number; pass the words only "
+                         f"(the number {chapter}.{number} comes from the path)")
     rel = path.as_posix()
     md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
     opening = md(
