@@ -4,7 +4,7 @@ version with the ``utils`` version later chapters import (COURSE_DESIGN.md, "The
 ``definitions(nb, ["MultiHeadAttention"])`` finds the code cells whose top level defines each
 name (``class Name`` or ``def name``), runs those cells' imports, and then the definitions
 themselves, in a fresh namespace: only ``import``/``from`` statements, ``def`` and ``class``
-blocks and constant assignments in ALL_CAPS are run, never training or plotting code.
+blocks and assignments of literal constants to ALL_CAPS names (two letters or more) are run, never training or plotting code.
 """
 from __future__ import annotations
 
@@ -22,11 +22,23 @@ def _cells(path: Path) -> list[str]:
     return [c.source for c in nb.cells if c.cell_type == "code"]
 
 
+def _constant_names(target: ast.expr) -> bool:
+    if isinstance(target, ast.Name):
+        return target.id.isupper() and len(target.id) > 1
+    if isinstance(target, ast.Tuple):
+        return all(_constant_names(t) for t in target.elts)
+    return False
+
+
 def _keep(node: ast.stmt) -> bool:
     if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)):
         return True
-    if isinstance(node, ast.Assign):
-        return all(isinstance(t, ast.Name) and t.id.isupper() for t in node.targets)
+    if isinstance(node, ast.Assign) and all(_constant_names(t) for t in node.targets):
+        try:  # constants only: literals, never values computed from the notebook's state
+            ast.literal_eval(node.value)
+        except ValueError:
+            return False
+        return True
     return False
 
 
@@ -48,7 +60,7 @@ def definitions(notebook: str | Path, names: list[str]) -> dict[str, Any]:
         statements.extend(node for node in tree.body if _keep(node))
     namespace: dict[str, Any] = {"__name__": f"notebook:{path.stem}"}
     module = ast.Module(body=statements, type_ignores=[])
-    exec(compile(module, str(path), "exec"), namespace)  # noqa: S102 - our own notebooks
+    exec(compile(module, f"<definitions from {path.name}>", "exec"), namespace)  # noqa: S102 - our own notebooks
     missing = [n for n in names if n not in namespace]
     if missing:
         raise ValueError(f"{path.name} defines no top-level {missing}; "

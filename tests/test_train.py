@@ -57,6 +57,10 @@ def test_metrics_scheduler_and_clipping():
 
 
 def test_accuracy_binary_and_multiclass():
+    logits = torch.zeros(2, 3, 4)
+    logits[0, :, 1] = 1.0  # sequence outputs (B, L, C): one prediction per position
+    assert train.accuracy(logits, torch.tensor([[1, 1, 0], [0, 0, 0]])) == pytest.approx(5 / 6)
+    assert train.accuracy(torch.tensor([[1.0], [-1.0]]), torch.tensor([1, 1])) == 0.5
     assert train.accuracy(torch.tensor([[2.0, 1.0], [0.0, 3.0]]), torch.tensor([0, 0])) == 0.5
     assert train.accuracy(torch.tensor([1.0, -1.0, 2.0]), torch.tensor([1, 0, 0])) == pytest.approx(2 / 3)
     with pytest.raises(ValueError, match="predictions vs"):

@@ -14,14 +14,19 @@ Metric = Callable[[torch.Tensor, torch.Tensor], float]
 
 
 def accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
-    """Share of rows whose arg-max (or, for one logit per row, logit > 0) equals the label."""
-    if logits.ndim == 2 and logits.shape[1] > 1:
-        pred = logits.argmax(dim=1)
+    """Share of predictions equal to the label: the arg-max over the last dimension when
+    ``logits`` has one more dimension than ``y`` (classes last, e.g. (B, C) or (B, L, C)),
+    else one logit per item, positive meaning class 1."""
+    if logits.ndim == y.ndim + 1 and logits.shape[-1] > 1:
+        pred = logits.argmax(dim=-1)
+    elif logits.numel() == y.numel():
+        pred = (logits.reshape(y.shape) > 0).long()
     else:
-        pred = (logits.reshape(-1) > 0).long()
-    if pred.shape != y.reshape(-1).shape:
+        raise ValueError(f"accuracy: logits {tuple(logits.shape)} do not fit labels "
+                         f"{tuple(y.shape)}; pass (..., classes) logits with (...) labels")
+    if pred.shape != y.shape:
         raise ValueError(f"accuracy: {tuple(pred.shape)} predictions vs {tuple(y.shape)} labels")
-    return (pred == y.reshape(-1)).float().mean().item()
+    return (pred == y).float().mean().item()
 
 
 def _check_loader(loader: Any, name: str) -> None:
