@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import os
@@ -297,8 +298,13 @@ def stdlib_corpus(*, strict: bool = True, root: Path | None = None,
                   manifest: Path | None = None) -> str:
     """The standard-library corpus: each manifest file, preceded by a ``# file: <path>`` line,
     UTF-8 with LF endings. ``strict`` raises when local files differ from the manifest;
-    otherwise it warns and uses the local files that match."""
-    root = root or stdlib_root()
+    otherwise it warns and uses the local files that match. Built (and verified) once per
+    process."""
+    return _stdlib_corpus(strict, root or stdlib_root(), manifest or manifest_path())
+
+
+@functools.lru_cache(maxsize=2)
+def _stdlib_corpus(strict: bool, root: Path, manifest: Path) -> str:
     manifest = manifest or manifest_path()
     if not manifest.exists():
         have = sorted(p.stem.removeprefix("stdlib-") for p in MANIFESTS.glob("stdlib-*.tsv"))
