@@ -130,3 +130,15 @@ def test_nbval_runs_fixture_and_enforces_the_notebook_limit():
     assert ok.returncode == 0, ok.stdout[-2000:]
     limited = run("0.01")
     assert limited.returncode == 1 and "over the per-notebook limit" in limited.stdout
+
+
+def test_title_with_a_repeated_number_is_flagged(tmp_path):
+    nb = nbformat.read(make_defects.GOOD, as_version=4)
+    title = nb.cells[0].source.splitlines()[0]
+    number = title.split()[1]
+    nb.cells[0].source = nb.cells[0].source.replace(title, f"# {number} {number} Twice", 1)
+    path = tmp_path / make_defects.GOOD.relative_to(ROOT)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    rules = {v.rule for v in nbc.check_notebook(path, repo_root=ROOT)}
+    assert "title" in rules

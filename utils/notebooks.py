@@ -190,6 +190,8 @@ def check_notebook(path: str | Path, *, toc: set[str] | None = None,
     elif (want := expected_number(path)) and (int(m.group(1)), int(m.group(2))) != want:
         bad("title", f"title numbers {m.group(1)}.{m.group(2)} do not match the path "
                      f"({want[0]}.{want[1]}): rename the file or fix the title")
+    elif re.match(r"\s*\d+\.\d+\b", first[m.end(2):]):
+        bad("title", f"the number is repeated in {first[:60]!r}: keep one '# N.M Title'")
     levels = [lvl for c in cells if c.cell_type == "markdown" for lvl in _headings(c.source)]
     if levels.count(1) != 1:
         bad("one-h1", f"{levels.count(1)} H1 headings; keep only the title as '# '")
