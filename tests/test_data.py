@@ -80,6 +80,23 @@ def test_read_cifar10_binary_on_tiny_tarball(tmp_path):
     assert out["test"][1].tolist() == [9]
 
 
+def test_read_imdb_on_tiny_tarball(tmp_path):
+    path = tmp_path / "aclImdb_v1.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for name, payload in (("aclImdb/train/pos/0_9.txt", "Great film."),
+                              ("aclImdb/train/neg/1_2.txt", "Dull, très long."),
+                              ("aclImdb/train/unsup/2_0.txt", "no label"),
+                              ("aclImdb/test/neg/3_1.txt", "Awful."),
+                              ("aclImdb/README", "readme")):
+            raw = payload.encode("utf-8")
+            info = tarfile.TarInfo(name)
+            info.size = len(raw)
+            tar.addfile(info, io.BytesIO(raw))
+    out = data.read_imdb(path)
+    assert out["train"][0] == ["Dull, très long.", "Great film."]
+    assert out["train"][1].tolist() == [0, 1] and out["test"][1].tolist() == [0]
+
+
 def _register(monkeypatch, tmp_path, content: bytes, sha: str | None = None, url: str = ""):
     src = tmp_path / "source.txt"
     src.write_bytes(content)

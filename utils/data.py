@@ -94,6 +94,23 @@ def read_cifar10_binary(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndar
     return out
 
 
+def read_imdb(path: str | Path) -> dict[str, tuple[list[str], np.ndarray]]:
+    """The IMDB review tarball (``aclImdb_v1.tar.gz``) as ``{"train": (texts, y), "test": ...}``
+    with y = 1 for positive, 0 for negative; unlabelled reviews are left out. Sorted by path."""
+    out: dict[str, tuple[list[str], list[int]]] = {"train": ([], []), "test": ([], [])}
+    with tarfile.open(path, "r:gz") as tar:
+        for member in sorted(tar.getmembers(), key=lambda m: m.name):
+            parts = Path(member.name).parts
+            if (member.isfile() and len(parts) == 4 and parts[1] in out
+                    and parts[2] in ("pos", "neg") and parts[3].endswith(".txt")):
+                text = tar.extractfile(member).read().decode("utf-8")
+                out[parts[1]][0].append(text)
+                out[parts[1]][1].append(int(parts[2] == "pos"))
+    if not out["train"][0]:
+        raise ValueError(f"{Path(path).name} holds no aclImdb/train/pos|neg/*.txt reviews")
+    return {k: (texts, np.array(y, dtype=np.int64)) for k, (texts, y) in out.items()}
+
+
 def read_text(path: str | Path) -> str:
     """A UTF-8 text file with LF line endings."""
     return Path(path).read_text(encoding="utf-8").replace("\r\n", "\n")
@@ -169,6 +186,12 @@ REGISTRY: dict[str, Dataset] = {
                 "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed", 1115394),),
         "public domain text (Shakespeare), collected in char-rnn (MIT)",
         "40,000 lines of Shakespeare", lambda folder: read_text(folder / "input.txt")),
+    "imdb": Dataset(
+        "imdb",
+        (Remote("https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
+                "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe", 84125825),),
+        "no licence stated; cite Maas et al. (2011)", "50,000 labelled IMDB movie reviews",
+        lambda folder: read_imdb(folder / "aclImdb_v1.tar.gz")),
 }
 DOWNLOAD_ENV = "ZTL_ALLOW_DOWNLOAD"
 
