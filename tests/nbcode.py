@@ -42,9 +42,22 @@ def _keep(node: ast.stmt) -> bool:
     return False
 
 
-def definitions(notebook: str | Path, names: list[str]) -> dict[str, Any]:
+SKIP_IMPORTS = ("tensorflow", "keras")  # seconds to import; PyTorch definitions never need them
+
+
+def _imports_skipped(node: ast.stmt, skip: tuple[str, ...]) -> bool:
+    if isinstance(node, ast.Import):
+        return all(a.name.split(".")[0] in skip for a in node.names)
+    if isinstance(node, ast.ImportFrom):
+        return (node.module or "").split(".")[0] in skip
+    return False
+
+
+def definitions(notebook: str | Path, names: list[str], *,
+                skip_imports: tuple[str, ...] = SKIP_IMPORTS) -> dict[str, Any]:
     """Return ``{name: object}`` for each name defined at top level in ``notebook``'s code cells
-    (later definitions win, as in the notebook); cells' magics are skipped."""
+    (later definitions win, as in the notebook); cells' magics and imports of ``skip_imports``
+    are skipped."""
     path = Path(notebook)
     if not path.is_absolute():
         path = ROOT / path
@@ -57,7 +70,8 @@ def definitions(notebook: str | Path, names: list[str]) -> dict[str, Any]:
             tree = ast.parse("\n".join(lines))
         except SyntaxError:
             continue
-        statements.extend(node for node in tree.body if _keep(node))
+        statements.extend(node for node in tree.body
+                          if _keep(node) and not _imports_skipped(node, skip_imports))
     namespace: dict[str, Any] = {"__name__": f"notebook:{path.stem}"}
     module = ast.Module(body=statements, type_ignores=[])
     exec(compile(module, f"<definitions from {path.name}>", "exec"), namespace)  # noqa: S102 - our own notebooks

@@ -15,7 +15,7 @@ def _write(tmp_path, sources):
 
 def test_definitions_runs_imports_defs_and_constants_only(tmp_path):
     path = _write(tmp_path, [
-        "import math\n%matplotlib inline\nSCALE, UNUSED = 3, 4\nL = cfg.size\nN = len(x)\n"
+        "import math\nimport keras\nfrom tensorflow import nn\n%matplotlib inline\nSCALE, UNUSED = 3, 4\nL = cfg.size\nN = len(x)\n"
         "raise RuntimeError('training code')",
         "def area(r):\n    return SCALE * math.pi * r * r\nprint('not run')",
         "class Box:\n    def size(self):\n        return area(1)",

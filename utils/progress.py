@@ -14,7 +14,8 @@ def progress(iterable: Iterable[Any] | None = None, **kwargs: Any) -> tqdm:
     kwargs.setdefault("mininterval", 1.0)
     kwargs.setdefault("file", sys.stdout)
     kwargs.setdefault("dynamic_ncols", False)
-    kwargs.setdefault("ncols", 90)
+    # A fixed 20-character bar and no width limit, so the postfix (loss, metrics) is never cut.
+    kwargs.setdefault("bar_format", "{l_bar}{bar:20}{r_bar}")
     if kwargs["mininterval"] < 1.0:
         raise ValueError(f"mininterval={kwargs['mininterval']} would bloat outputs; use >= 1.0")
     return tqdm(iterable, **kwargs)
