@@ -22,7 +22,7 @@ REPORTS := _build/reports
 ALONE = $$(python -m utils.notebooks alone)
 
 .PHONY: help env lock book test unit nbval smoke book-build browser browser-check clean-check \
-        times lab execute glossary \
+        times lab execute glossary bench-gpt \
         new-notebook check
 
 help:
@@ -103,6 +103,9 @@ execute: $(STAMP)  ## NB=path(s); default: notebooks changed since the last comm
 	@nbs="$(NB)"; if [ -z "$$nbs" ]; then nbs=$$(python -m utils.notebooks stale); fi; \
 	if [ -z "$$nbs" ]; then echo "nothing to execute: every notebook is fresh"; exit 0; fi; \
 	python -m utils.notebooks execute $$nbs; python -m utils.book glossary
+
+bench-gpt: $(STAMP)  ## chapter 10's trainer vs the reference configuration -> results/10_gpt_from_scratch/
+	OMP_NUM_THREADS=2 ZTL_THREADS=2 python benchmarks/bench_gpt.py $(ARGS)
 
 glossary: $(STAMP)  ## regenerate appendices/glossary.md from the **term** (中文) marks
 	python -m utils.book glossary

@@ -142,3 +142,13 @@ def test_title_with_a_repeated_number_is_flagged(tmp_path):
     nbformat.write(nb, path)
     rules = {v.rule for v in nbc.check_notebook(path, repo_root=ROOT)}
     assert "title" in rules
+
+
+def test_control_character_in_markdown_is_flagged(tmp_path):
+    nb = nbformat.read(make_defects.GOOD, as_version=4)
+    md = next(c for c in nb.cells[1:] if c.cell_type == "markdown")
+    md.source += "\n\nabout $\\ln 45 \approx 3.8$"  # "\a" became BEL in a non-raw string
+    path = tmp_path / make_defects.GOOD.relative_to(ROOT)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    assert "math" in {v.rule for v in nbc.check_notebook(path, repo_root=ROOT)}

@@ -48,7 +48,8 @@ RULES = {
     "objectives": "'You will be able to' with 3 to 5 bullet points in the opening cell",
     "prerequisites": "a 'Prerequisites' line in the opening cell",
     "run-info": "the generated run-info line in the opening cell matches the recorded run",
-    "math": "display math ($$ … $$) stands in a paragraph of its own, blank lines around it",
+    "math": "display math ($$ … $$) stands in a paragraph of its own, blank lines around it; "
+            "no control characters in markdown",
     "setup": "the second cell is code that calls utils.setup(seed=...)",
     "parameters": "the third cell, tagged 'parameters', assigns literals only; PROFILE = 'auto'; "
                   "other parameters default to None",
@@ -199,6 +200,10 @@ def check_notebook(path: str | Path, *, toc: set[str] | None = None,
         if c.cell_type == "markdown" and separate_display_math(c.source) != c.source:
             bad("math", f"cell {i}: a $$ display block touches a line of text; put blank lines "
                         "around it")
+        if c.cell_type == "markdown" and (ctrl := re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]",
+                                                             c.source)):
+            bad("math", f"cell {i}: control character {ctrl.group()!r} in the text (a TeX "
+                        f"backslash such as \\a or \\f eaten by a non-raw Python string?)")
     for prev, cur in zip(levels, levels[1:]):
         if cur > prev + 1:
             bad("heading-levels", f"heading level jumps from {prev} to {cur}")
