@@ -152,3 +152,13 @@ def test_control_character_in_markdown_is_flagged(tmp_path):
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
     assert "math" in {v.rule for v in nbc.check_notebook(path, repo_root=ROOT)}
+
+
+def test_execute_refuses_a_notebook_without_a_parameters_cell(tmp_path):
+    nb = nbformat.read(make_defects.GOOD, as_version=4)
+    for cell in nb.cells:
+        cell.metadata["tags"] = [t for t in cell.metadata.get("tags", []) if t != "parameters"]
+    path = tmp_path / "untagged.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(ValueError, match="no code cell tagged 'parameters'"):
+        nbc.execute(path)

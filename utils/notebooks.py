@@ -521,6 +521,9 @@ def execute(path: str | Path, *, threads: int | None = None) -> dict[str, float]
     """Run the notebook in place (cpu, no parameters), record hashes, durations and versions."""
     path = Path(path).resolve()
     nb = nbformat.read(path, as_version=4)
+    if not any("parameters" in _tags(c) for c in nb.cells if c.cell_type == "code"):
+        raise ValueError(f"{path.name} has no code cell tagged 'parameters': the smoke run "
+                         f"would silently use the cpu sizes; tag the PROFILE cell 'parameters'")
     alone = bool(nb.metadata.get("ztl", {}).get("run_alone"))
     threads = threads or (2 if alone else 1)
     load_before = os.getloadavg()[0]
