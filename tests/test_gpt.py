@@ -104,3 +104,28 @@ def test_command_line_prints_json_last(tmp_path, capsys):
     assert summary["iters"] == 3
     with pytest.raises(SystemExit, match="no such file"):
         gpt.main(["train", "--text", str(tmp_path / "absent.txt")])
+
+
+def test_kill_during_checkpoint_write_keeps_the_previous_one(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = ("import os, torch; from utils import checkpoint; m = torch.nn.Linear(2, 2); "
+            f"checkpoint.save({str(tmp_path)!r}, 1, m, {{'step': 1}}); "
+            "os.environ['ZTL_CHECKPOINT_PAUSE'] = '30'; "  # only the second save is slow
+            f"checkpoint.save({str(tmp_path)!r}, 2, m, {{'step': 2}})")
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".step-00000002.*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert list(tmp_path.glob(".step-00000002.*")), "the second save never started"
+    assert checkpoint.latest(tmp_path).name == "step-00000001"
+    # The next save cleans the half-written folder away.
+    checkpoint.save(tmp_path, 2, torch.nn.Linear(2, 2), {"step": 2})
+    assert not list(tmp_path.glob(".step-*"))
+    assert checkpoint.latest(tmp_path).name == "step-00000002"

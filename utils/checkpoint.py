@@ -5,6 +5,9 @@ A checkpoint is a folder ``step-00000100/`` holding ``model.safetensors`` (the w
 needs) and ``meta.json``. It is written under a temporary name, flushed to disk, then renamed
 into place; only then is ``latest.json`` replaced (also atomically) to point at it. A process
 killed at any moment leaves either the previous checkpoint or the new one, never half of one.
+
+Set ``ZTL_CHECKPOINT_PAUSE=<seconds>`` to sleep between writing the weights and the state:
+chapter 12 uses it to kill a trainer while a checkpoint is half written.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import os
 import random
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +79,8 @@ def save(folder: str | Path, step: int, model: torch.nn.Module, state: dict[str,
     final = folder / f"step-{step:08d}"
     tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".{final.name}."))
     save_model(model, str(tmp / "model.safetensors"))
+    if pause := float(os.environ.get("ZTL_CHECKPOINT_PAUSE", "0")):
+        time.sleep(pause)  # a test hook: widen the write so a kill can land inside it
     torch.save(state, tmp / "state.pt")
     (tmp / "meta.json").write_text(json.dumps({"step": step, **(meta or {})}, indent=1))
     for name in ("model.safetensors", "state.pt", "meta.json"):
