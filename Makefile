@@ -22,7 +22,7 @@ REPORTS := _build/reports
 ALONE = $$(python -m utils.notebooks alone)
 
 .PHONY: help env lock book test unit nbval smoke book-build browser browser-check clean-check \
-        times lab execute glossary bench-gpt \
+        times lab execute glossary bench-gpt bench-ladder bench-scaling \
         new-notebook check
 
 help:
@@ -106,6 +106,12 @@ execute: $(STAMP)  ## NB=path(s); default: notebooks changed since the last comm
 
 bench-gpt: $(STAMP)  ## chapter 10's trainer vs the reference configuration -> results/10_gpt_from_scratch/
 	OMP_NUM_THREADS=2 ZTL_THREADS=2 python benchmarks/bench_gpt.py $(ARGS)
+
+bench-ladder: $(STAMP)  ## chapter 10.4's performance ladder, one trick at a time -> results/10_gpt_from_scratch/ladder.json
+	OMP_NUM_THREADS=2 ZTL_THREADS=2 python benchmarks/bench_ladder.py $(ARGS)
+
+bench-scaling: $(STAMP)  ## chapter 10.3's scaling sweep (sizes x token budgets) -> results/10_gpt_from_scratch/scaling.json
+	OMP_NUM_THREADS=2 ZTL_THREADS=2 python benchmarks/bench_scaling.py $(ARGS)
 
 glossary: $(STAMP)  ## regenerate appendices/glossary.md from the **term** (中文) marks
 	python -m utils.book glossary

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from IPython.core.inputtransformer2 import TransformerManager
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,6 +54,9 @@ def _imports_skipped(node: ast.stmt, skip: tuple[str, ...]) -> bool:
     return False
 
 
+_TRANSFORM = TransformerManager()
+
+
 def definitions(notebook: str | Path, names: list[str], *,
                 skip_imports: tuple[str, ...] = SKIP_IMPORTS) -> dict[str, Any]:
     """Return ``{name: object}`` for each name defined at top level in ``notebook``'s code cells
@@ -65,9 +69,10 @@ def definitions(notebook: str | Path, names: list[str], *,
         raise ValueError(f"no notebook at {path}: pass a path relative to the repository root")
     statements: list[ast.stmt] = []
     for source in _cells(path):
-        lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+        # IPython turns magics and shell escapes into get_ipython() calls (which _keep drops);
+        # a continuation line that merely starts with % (a modulo) stays Python.
         try:
-            tree = ast.parse("\n".join(lines))
+            tree = ast.parse(_TRANSFORM.transform_cell(source))
         except SyntaxError:
             continue
         statements.extend(node for node in tree.body
