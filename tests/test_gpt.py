@@ -71,14 +71,30 @@ def test_training_lowers_the_loss_and_reports_speed():
     assert out["tokens_per_s"] > 0 and out["params"] == out["model"].num_params()
 
 
-def test_resume_from_checkpoint_is_exact(tmp_path):
-    whole = gpt.train(TEXT, tiny(), log=lambda s: None)["model"]
-    cfg = tiny(out_dir=str(tmp_path), checkpoint_interval=4)
+@pytest.mark.parametrize("optimizer", ["adamw", "muon"])
+def test_resume_from_checkpoint_is_exact(tmp_path, optimizer):
+    whole = gpt.train(TEXT, tiny(optimizer=optimizer), log=lambda s: None)["model"]
+    cfg = tiny(optimizer=optimizer, out_dir=str(tmp_path), checkpoint_interval=4)
     gpt.train(TEXT, cfg, log=lambda s: None, stop_at=6)  # "killed" after step 6; ckpt at 4
     assert checkpoint.latest(tmp_path).name == "step-00000004"
     resumed = gpt.train(TEXT, cfg, log=lambda s: None)["model"]
     for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), name
+
+
+def test_muon_takes_the_block_matrices_and_adamw_the_rest():
+    model = gpt.GPT(gpt.GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=16))
+    opt = gpt.make_optimizer(model, tiny(optimizer="muon", lr=1e-3, muon_lr=2e-2))
+    muon, adamw = opt.optimizers["muon"], opt.optimizers["adamw"]
+    in_muon = {id(p) for g in muon.param_groups for p in g["params"]}
+    names = {n for n, p in model.named_parameters() if id(p) in in_muon}
+    assert names == {f"blocks.{i}.{m}.weight" for i in range(2)
+                     for m in ("attn.qkv", "attn.proj", "mlp.fc", "mlp.proj")}
+    n_adamw = sum(len(g["params"]) for g in adamw.param_groups)
+    assert len(in_muon) + n_adamw == len(list(model.parameters()))
+    assert muon.param_groups[0]["lr_scale"] == pytest.approx(20.0)
+    with pytest.raises(ValueError, match="--optimizer"):
+        tiny(optimizer="sgd")
 
 
 def test_checkpoint_keeps_newest_and_rejects_non_checkpoints(tmp_path):

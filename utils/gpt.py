@@ -205,6 +205,9 @@ def full_loss(model: GPT, data: torch.Tensor, *, block_size: int, batch_size: in
 
 
 # ----------------------------------------------------------------------------- training
+OPTIMIZERS = ("adamw", "muon")
+
+
 @dataclass
 class TrainConfig:
     """Every option of ``python -m utils.gpt train``; defaults = the reference configuration."""
@@ -231,6 +234,8 @@ class TrainConfig:
     seed: int = 1337
     compile: bool = False
     fused_adamw: bool = True
+    optimizer: str = "adamw"
+    muon_lr: float = 1e-2
     target_val_loss: float | None = None
     out_dir: str | None = None
     checkpoint_interval: int = 0
@@ -246,16 +251,20 @@ class TrainConfig:
         if self.lr <= 0 or self.min_lr < 0 or self.min_lr > self.lr:
             raise ValueError(f"need 0 <= min_lr <= lr and lr > 0, got lr={self.lr}, "
                              f"min_lr={self.min_lr}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"--optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.muon_lr <= 0:
+            raise ValueError(f"--muon-lr must be > 0, got {self.muon_lr}")
         if self.warmup_iters < 0 or self.grad_clip < 0 or self.checkpoint_interval < 0:
             raise ValueError("warmup_iters, grad_clip and checkpoint_interval must be >= 0")
 
 
 PRESETS: dict[str, dict[str, Any]] = {
     "reference": {},
-    # Reaches the reference's validation loss in less wall time: a larger learning rate and
-    # batch, a shorter schedule and compilation (chapter 10.4 measures each change).
-    "speedrun": dict(lr=3e-3, min_lr=3e-4, batch_size=32, max_iters=700, warmup_iters=50,
-                     eval_interval=100, compile=True),
+    # Reaches the reference's validation loss in less wall time: Muon (orthogonalised momentum)
+    # for the blocks' matrices, AdamW at a larger learning rate for the rest, a shorter schedule.
+    "speedrun": dict(optimizer="muon", muon_lr=1e-2, lr=4e-3, min_lr=4e-4, max_iters=800,
+                     warmup_iters=50),
 }
 
 
@@ -270,14 +279,52 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     return cfg.min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (cfg.lr - cfg.min_lr)
 
 
-def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
-    """AdamW with weight decay on matrices (dim ≥ 2) only; fused kernel unless disabled."""
-    decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
+class MuonAdamW:
+    """Muon for the blocks' weight matrices and AdamW for everything else, stepped together;
+    ``param_groups`` lists both, each group's ``lr_scale`` is its learning rate over ``cfg.lr``."""
+
+    def __init__(self, muon: torch.optim.Optimizer, adamw: torch.optim.Optimizer) -> None:
+        self.optimizers = {"muon": muon, "adamw": adamw}
+
+    @property
+    def param_groups(self) -> list[dict[str, Any]]:
+        return [g for opt in self.optimizers.values() for g in opt.param_groups]
+
+    def step(self) -> None:
+        for opt in self.optimizers.values():
+            opt.step()
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for opt in self.optimizers.values():
+            opt.zero_grad(set_to_none=set_to_none)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {name: opt.state_dict() for name, opt in self.optimizers.items()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(state[name])
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer | MuonAdamW:
+    """AdamW with weight decay on matrices (dim ≥ 2) only, fused kernel unless disabled; with
+    ``cfg.optimizer == "muon"``, the blocks' matrices go to ``torch.optim.Muon`` instead."""
+    params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    hidden = [p for n, p in params if cfg.optimizer == "muon" and p.dim() == 2
+              and n.startswith("blocks.")]
+    decay = [p for n, p in params if p.dim() >= 2 and not any(p is h for h in hidden)]
+    no_decay = [p for n, p in params if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": cfg.weight_decay},
               {"params": no_decay, "weight_decay": 0.0}]
     kind = {"fused": True} if cfg.fused_adamw else {"foreach": False}
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **kind)
+    adamw = torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **kind)
+    if not hidden:
+        return adamw
+    muon = torch.optim.Muon(hidden, lr=cfg.muon_lr, weight_decay=cfg.weight_decay,
+                            adjust_lr_fn="match_rms_adamw")
+    for group in muon.param_groups:
+        group["lr_scale"] = cfg.muon_lr / cfg.lr
+    return MuonAdamW(muon, adamw)
 
 
 def train(text: str, cfg: TrainConfig, *, log: Callable[[str], None] = print,
@@ -331,7 +378,7 @@ def train(text: str, cfg: TrainConfig, *, log: Callable[[str], None] = print,
             break
         t0 = time.perf_counter()
         for group in optimizer.param_groups:
-            group["lr"] = lr_at(step, cfg)
+            group["lr"] = lr_at(step, cfg) * group.get("lr_scale", 1.0)
         X, Y = get_batch(data.train, cfg.batch_size, cfg.block_size, batches)
         _, loss = forward(X, Y)
         loss.backward()
@@ -349,10 +396,11 @@ def train(text: str, cfg: TrainConfig, *, log: Callable[[str], None] = print,
     if not history or history[-1]["step"] != step:  # stopped between evaluations
         losses = evaluate()
         history.append({"step": step, **losses})
-    wall = time.perf_counter() - wall0
-    # The final loss on every validation token too (the sampled estimate is noisy).
+    # The final loss on every validation token too (the sampled estimate is noisy); the wall
+    # time includes it, so a run judged by it pays for it.
     val_full = losses["val"] if cfg.full_val else full_loss(model, data.val,
                                                             block_size=cfg.block_size)
+    wall = time.perf_counter() - wall0
     # Steady-state speed: skip the first steps (allocator and compile warm-up).
     steady = step_times[min(len(step_times) // 10, 20):] or step_times or [float("nan")]
     median = statistics.median(steady)
@@ -379,6 +427,8 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None)
         elif f.name == "target_val_loss":
             p.add_argument(flag, type=float, default=None)
+        elif f.name == "optimizer":
+            p.add_argument(flag, choices=OPTIMIZERS, default=None)
         else:
             kind = int if isinstance(f.default, int) else float
             p.add_argument(flag, type=kind, default=None)
