@@ -111,7 +111,7 @@ bench-ladder: $(STAMP)  ## chapter 10.4's performance ladder, one trick at a tim
 	OMP_NUM_THREADS=2 ZTL_THREADS=2 python benchmarks/bench_ladder.py $(ARGS)
 
 bench-scaling: $(STAMP)  ## chapter 10.3's scaling sweep (sizes x token budgets) -> results/10_gpt_from_scratch/scaling.json
-	OMP_NUM_THREADS=2 ZTL_THREADS=2 python benchmarks/bench_scaling.py $(ARGS)
+	OMP_NUM_THREADS=1 ZTL_THREADS=1 python benchmarks/bench_scaling.py $(ARGS)
 
 glossary: $(STAMP)  ## regenerate appendices/glossary.md from the **term** (中文) marks
 	python -m utils.book glossary
