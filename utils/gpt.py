@@ -263,7 +263,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "reference": {},
     # Reaches the reference's validation loss in less wall time: Muon (orthogonalised momentum)
     # for the blocks' matrices, AdamW at a larger learning rate for the rest, a shorter schedule.
-    "speedrun": dict(optimizer="muon", muon_lr=1e-2, lr=4e-3, min_lr=4e-4, max_iters=800,
+    "speedrun": dict(optimizer="muon", muon_lr=1e-2, lr=4e-3, min_lr=4e-4, max_iters=700,
                      warmup_iters=50),
 }
 
