@@ -7,12 +7,15 @@ the Python standard-library corpus, ``utils.data.stdlib_corpus``):
    (batches sliced from a memory-mapped uint16 file and stacked row by row, the default
    per-tensor AdamW and gradient clipping, a ``loss.item()`` every step);
 2. ``ours``: ``python -m utils.gpt train`` with no options (the reference configuration);
-3. ``speedrun``: ``python -m utils.gpt train --preset speedrun``, judged by its final loss on
+3. ``ours-compile``: the same with ``--compile`` (same model, same fp32 arithmetic, kernels
+   fused by ``torch.compile``; its compile time counts in ``wall_s``, not in ``tokens_per_s``);
+4. ``speedrun``: ``python -m utils.gpt train --preset speedrun``, judged by its final loss on
    the full validation split against the reference-style run's, and by wall time (both include
    their evaluations).
 
 Writes ``results/10_gpt_from_scratch/bench_gpt.json``. Usage:
-``python benchmarks/bench_gpt.py [--max-iters 2000] [--skip-speedrun]``.
+``python benchmarks/bench_gpt.py [--max-iters 2000] [--skip-speedrun] [--only PART]``; with
+``--only`` the other parts are kept from the existing file.
 """
 from __future__ import annotations
 
@@ -120,10 +123,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-iters", type=int, default=2000)
     parser.add_argument("--skip-speedrun", action="store_true")
-    parser.add_argument("--only", choices=["reference-style", "ours", "speedrun"], default=None)
+    parser.add_argument("--only", choices=["reference-style", "ours", "ours-compile", "speedrun"],
+                        default=None)
     args = parser.parse_args()
     text = corpus_file()
     numbers: dict = {"chars": N_CHARS, "threads": 2, "max_iters": args.max_iters}
+    if args.only is not None:  # re-measure one part, keep the others
+        try:
+            numbers = {**results.load("10_gpt_from_scratch", "bench_gpt")["numbers"], **numbers}
+        except FileNotFoundError:
+            pass
     from utils.bench import matmul_peak
 
     torch.set_num_threads(2)
@@ -137,18 +146,23 @@ def main() -> None:
         numbers["reference_style"] = json.loads(out.strip().splitlines()[-1])
     if args.only in (None, "ours"):
         numbers["ours"] = run_cli(text, "--max-iters", str(args.max_iters))
+    if args.only in (None, "ours-compile"):
+        numbers["ours_compile"] = run_cli(text, "--max-iters", str(args.max_iters), "--compile")
     if args.only in (None, "speedrun") and not args.skip_speedrun:
         numbers["speedrun"] = run_cli(text, "--preset", "speedrun")
     ref = numbers.get("reference_style")
     if ref and "ours" in numbers:
         numbers["speedup_vs_reference_style"] = (numbers["ours"]["tokens_per_s"]
                                                  / ref["tokens_per_s"])
+    if ref and "ours_compile" in numbers:
+        numbers["speedup_compile_vs_reference_style"] = (numbers["ours_compile"]["tokens_per_s"]
+                                                         / ref["tokens_per_s"])
     if ref and "speedrun" in numbers:
         numbers["speedrun_wall_fraction"] = numbers["speedrun"]["wall_s"] / ref["wall_s"]
         numbers["speedrun_reaches_reference_loss"] = (numbers["speedrun"]["val_loss_full"]
                                                       <= ref["val_loss_full"])
-    path = results.write("10_gpt_from_scratch", "bench_gpt" if args.only is None
-                         else f"bench_gpt-{args.only}", numbers, script="benchmarks/bench_gpt.py")
+    path = results.write("10_gpt_from_scratch", "bench_gpt", numbers,
+                         script="benchmarks/bench_gpt.py")
     print(f"wrote {path.relative_to(ROOT)}")
 
 
