@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -49,15 +50,18 @@ def corpus_file() -> Path:
     return path
 
 
-def reference_style(text_path: Path, max_iters: int) -> dict:
+def reference_style(text_path: Path, max_iters: int, seed: int = 1337,
+                    threads: int = 2) -> dict:
     """The reference trainer's per-step work, same model and hyperparameters."""
-    torch.set_num_threads(2)
-    torch.manual_seed(1337)
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
     cfg = gpt.TrainConfig(max_iters=max_iters)
     data = gpt.CharData(text_path.read_text(encoding="utf-8"))
     folder = run_dir("bench-gpt")
-    for split in ("train", "val"):
-        getattr(data, split).numpy().astype(np.uint16).tofile(folder / f"{split}.bin")
+    for split in ("train", "val"):  # written aside then renamed: a running reader keeps its map
+        tmp = folder / f"{split}.bin.{os.getpid()}"
+        getattr(data, split).numpy().astype(np.uint16).tofile(tmp)
+        os.replace(tmp, folder / f"{split}.bin")
     mm = {s: np.memmap(folder / f"{s}.bin", dtype=np.uint16, mode="r") for s in ("train", "val")}
 
     def get_batch(split: str) -> tuple[torch.Tensor, torch.Tensor]:
