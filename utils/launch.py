@@ -3,7 +3,7 @@
 ``torchrun(...)`` starts ``python -m torch.distributed.run --standalone`` (the ``torchrun``
 command) on a script or a module: the standalone rendezvous picks a free port itself, so
 notebooks running side by side never collide. Each process gets ``threads`` intra-op threads;
-the output of every rank comes back, and a failure raises with the tail of the log and the
+the output of every rank comes back whole (each rank logs to its own file), and a failure raises with the tail of the log and the
 usual causes. ``command(...)`` prints the same launch for GPUs and several nodes.
 """
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,13 +30,21 @@ class Launch:
 
     command: list[str]
     returncode: int
-    stdout: str
-    stderr: str
+    stdout: str  # every rank's standard output, rank by rank (attempt by attempt)
+    stderr: str  # torchrun's own messages, then every rank's standard error
     wall_s: float
 
     def lines(self, prefix: str = "") -> list[str]:
-        """Lines of standard output that start with ``prefix``."""
+        """Lines of the ranks' standard output that start with ``prefix``."""
         return [line for line in self.stdout.splitlines() if line.startswith(prefix)]
+
+
+def _rank_logs(log_dir: Path, name: str) -> str:
+    """Each rank's ``name`` log (torchrun ``--redirects``), attempt by attempt, rank by rank:
+    whole lines, never two processes interleaved inside one."""
+    files = sorted(log_dir.glob(f"*/attempt_*/*/{name}"),
+                   key=lambda f: (int(f.parent.parent.name.split("_")[1]), int(f.parent.name)))
+    return "".join(f.read_text(errors="replace") for f in files)
 
 
 def _target(script: str | Path | None, module: str | None) -> list[str]:
@@ -73,18 +82,22 @@ def torchrun(script: str | Path | None = None, *args: str, module: str | None = 
                                               if p),
                 **(env or {})}
     start = time.perf_counter()
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, env=full_env, cwd=cwd,
-                              timeout=timeout)
-    except subprocess.TimeoutExpired as err:
-        raise RuntimeError(f"torchrun did not finish in {timeout} s; {HINTS}\n"
-                           f"{(err.stderr or b'')[-2000:]!s}") from None
-    launch = Launch(cmd, done.returncode, done.stdout, done.stderr,
-                    time.perf_counter() - start)
+    with tempfile.TemporaryDirectory(prefix="torchrun-") as logs:
+        # Each rank writes to its own files: one shared pipe would interleave their prints.
+        run = [*cmd[:4], f"--log-dir={logs}", "--redirects=3", *cmd[4:]]
+        try:
+            done = subprocess.run(run, capture_output=True, text=True, env=full_env, cwd=cwd,
+                                  timeout=timeout)
+        except subprocess.TimeoutExpired as err:
+            raise RuntimeError(f"torchrun did not finish in {timeout} s; {HINTS}\n"
+                               f"{_rank_logs(Path(logs), 'stderr.log')[-2000:]}") from None
+        launch = Launch(cmd, done.returncode, done.stdout + _rank_logs(Path(logs), "stdout.log"),
+                        done.stderr + _rank_logs(Path(logs), "stderr.log"),
+                        time.perf_counter() - start)
     if check and done.returncode != 0:
         raise RuntimeError(f"torchrun exited with {done.returncode}; {HINTS}\n"
-                           f"--- stdout (tail) ---\n{done.stdout[-1500:]}\n"
-                           f"--- stderr (tail) ---\n{done.stderr[-3000:]}")
+                           f"--- stdout (tail) ---\n{launch.stdout[-1500:]}\n"
+                           f"--- stderr (tail) ---\n{launch.stderr[-3000:]}")
     return launch
 
 
