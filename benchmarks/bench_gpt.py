@@ -37,16 +37,14 @@ sys.path.insert(0, str(ROOT))
 from utils import gpt, results  # noqa: E402
 from utils.paths import run_dir  # noqa: E402
 
-N_CHARS = 1_115_394
+N_CHARS = gpt.REFERENCE_CHARS
 
 
 def corpus_file() -> Path:
     """The benchmark text, written once under the run directory."""
-    from utils.data import stdlib_corpus
-
-    path = run_dir("bench-gpt") / "stdlib-1115394.txt"
+    path = run_dir("bench-gpt") / f"stdlib-{N_CHARS}.txt"
     if not path.exists():
-        path.write_text(stdlib_corpus()[:N_CHARS], encoding="utf-8")
+        path.write_text(gpt.reference_text(), encoding="utf-8")
     return path
 
 

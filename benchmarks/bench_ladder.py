@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import statistics
 import subprocess
@@ -44,8 +43,9 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
 from utils import bench, gpt, results  # noqa: E402
+from utils.attention import attention  # noqa: E402
 
-N_CHARS = 1_115_394
+N_CHARS = gpt.REFERENCE_CHARS
 BASE = dict(threads=1, attention="naive", optimizer="per-parameter", batches="rows",
             batch_size=12, compile=False, autocast=False, tf32=False, data="random")
 
@@ -81,10 +81,8 @@ class NaiveCausalSelfAttention(nn.Module):
         b, t, d = x.shape
         q, k, v = self.qkv(x).view(b, t, 3, self.n_heads, d // self.n_heads).permute(
             2, 0, 3, 1, 4).unbind(0)
-        scores = q @ k.transpose(-2, -1) / math.sqrt(d // self.n_heads)
-        allowed = torch.ones(t, t, dtype=torch.bool, device=x.device).tril()
-        weights = scores.masked_fill(~allowed, float("-inf")).softmax(dim=-1)
-        return self.proj((weights @ v).transpose(1, 2).reshape(b, t, d))
+        out, _ = attention(q, k, v, is_causal=True)  # chapter 9's explicit softmax(qkᵀ/√d)v
+        return self.proj(out.transpose(1, 2).reshape(b, t, d))
 
 
 def documents(text: str) -> list[str]:
@@ -117,9 +115,7 @@ def measure(settings: dict, *, steps: int, warmup: int, device: str) -> dict:
     if device == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = settings["tf32"]
         torch.backends.cudnn.allow_tf32 = settings["tf32"]
-    from utils.data import stdlib_corpus
-
-    text = stdlib_corpus()[:N_CHARS]
+    text = gpt.reference_text()
     data = gpt.CharData(text)
     config = gpt.GPTConfig(vocab_size=data.vocab_size)
     model = gpt.GPT(config)

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from utils import gpt, results  # noqa: E402
 from utils.paths import run_dir  # noqa: E402
 
-N_CHARS = 1_115_394
+N_CHARS = gpt.REFERENCE_CHARS
 # (n_layer, n_embd, n_head): from 28 k to 0.34 M non-embedding parameters.
 SIZES = [(2, 32, 2), (2, 48, 3), (2, 64, 4), (3, 80, 4), (3, 96, 4)]
 STEPS = [250, 500, 1000]
@@ -60,9 +60,7 @@ def main() -> None:
                 json.loads((parts / f"size-{i}.json").read_text(encoding="utf-8"))["runs"]]
         write(runs, args.threads, None)
         return
-    from utils.data import stdlib_corpus
-
-    text = stdlib_corpus()[:N_CHARS]
+    text = gpt.reference_text()
     runs = []
     t_start = time.perf_counter()
     chosen = ([int(i) for i in args.sizes.split(",")] if args.sizes

@@ -136,6 +136,18 @@ def flops_per_token(config: GPTConfig, *, seq_len: int | None = None) -> float:
 
 
 # ----------------------------------------------------------------------------- data
+# The reference text of chapter 10's benchmarks: as many characters of the standard-library
+# corpus as the reference trainer's README data set has.
+REFERENCE_CHARS = 1_115_394
+
+
+def reference_text() -> str:
+    """The first ``REFERENCE_CHARS`` characters of ``utils.data.stdlib_corpus()``."""
+    from utils.data import stdlib_corpus
+
+    return stdlib_corpus()[:REFERENCE_CHARS]
+
+
 class CharData:
     """A text file as character ids: vocabulary = its characters (sorted), the first 90%
     of characters train and the last 10% validate."""

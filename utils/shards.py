@@ -21,8 +21,6 @@ is the same for any number of workers. ``state_dict()`` records that position an
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,26 +29,13 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
+from utils.checkpoint import write_bytes_atomic
+
 __all__ = ["INDEX_NAME", "ShardStream", "read_index", "write_shards"]
 
 INDEX_NAME = "index.json"
 FORMAT = "zero-to-large token shards"
 FORMAT_VERSION = 1
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _check_dtype(dtype: Any) -> np.dtype:
@@ -99,7 +84,7 @@ def write_shards(token_ids_iterable_of_docs: Iterable[Any], folder: str | Path, 
 
     def flush(n: int) -> None:
         name = f"shard-{len(shards):05d}.bin"
-        _atomic_write(folder / name, buffer[:n].tobytes())
+        write_bytes_atomic(folder / name, buffer[:n].tobytes())
         shards.append({"name": name, "tokens": int(n)})
 
     for d, doc in enumerate(token_ids_iterable_of_docs):
@@ -130,7 +115,7 @@ def write_shards(token_ids_iterable_of_docs: Iterable[Any], folder: str | Path, 
     index = {"format": FORMAT, "version": FORMAT_VERSION, "dtype": dt.name, "eot": eot,
              "tokens_per_shard": tokens_per_shard,
              "total_tokens": sum(s["tokens"] for s in shards), "shards": shards}
-    _atomic_write(folder / INDEX_NAME, json.dumps(index, indent=1).encode("utf-8"))
+    write_bytes_atomic(folder / INDEX_NAME, json.dumps(index, indent=1).encode("utf-8"))
     keep = {s["name"] for s in shards}
     for old in folder.glob("shard-*.bin"):
         if old.name not in keep:
