@@ -4,12 +4,13 @@ import pytest
 from utils import launch
 
 SCRIPT = '''
-import os, torch, torch.distributed as dist
+import json, os, torch, torch.distributed as dist
 dist.init_process_group("gloo")
 rank, world = dist.get_rank(), dist.get_world_size()
 x = torch.tensor([float(rank + 1)])
 dist.all_reduce(x)
 print(f"rank {rank}/{world} sum {x.item():.0f} threads {torch.get_num_threads()}", flush=True)
+print("RESULT", json.dumps({"rank": rank, "sum": x.item()}), flush=True)
 dist.destroy_process_group()
 '''
 
@@ -20,6 +21,7 @@ def test_two_processes_all_reduce(tmp_path):
     out = launch.torchrun(path, nproc=2, threads=1, timeout=120)
     assert out.returncode == 0
     assert sorted(out.lines("rank ")) == ["rank 0/2 sum 3 threads 1", "rank 1/2 sum 3 threads 1"]
+    assert out.records("RESULT") == [{"rank": 0, "sum": 3.0}, {"rank": 1, "sum": 3.0}]
 
 
 def test_a_failing_rank_raises_with_its_traceback(tmp_path):
@@ -45,3 +47,13 @@ def test_command_lines_for_one_and_several_nodes():
     assert multi.endswith("train.py --lr 3e-4")
     with pytest.raises(ValueError, match="endpoint"):
         launch.command("train.py", nnodes=2)
+
+
+def test_free_ports_are_distinct_and_bindable():
+    import socket
+    ports = launch.free_ports(3)
+    assert len(set(ports)) == 3 and all(1024 <= p < 65536 for p in ports)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", ports[0]))
+    with pytest.raises(ValueError, match="positive"):
+        launch.free_ports(0)

@@ -8,7 +8,9 @@ usual causes. ``command(...)`` prints the same launch for GPUs and several nodes
 """
 from __future__ import annotations
 
+import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +39,14 @@ class Launch:
     def lines(self, prefix: str = "") -> list[str]:
         """Lines of the ranks' standard output that start with ``prefix``."""
         return [line for line in self.stdout.splitlines() if line.startswith(prefix)]
+
+    def records(self, prefix: str) -> list[dict]:
+        """The JSON objects the ranks printed after ``prefix`` (one per line), in rank order:
+        a script prints ``print(PREFIX, json.dumps({...}), flush=True)``."""
+        if not prefix:
+            raise ValueError("records needs a non-empty prefix, e.g. 'RESULT', to tell the "
+                             "script's JSON lines from its other output")
+        return [json.loads(line[len(prefix):]) for line in self.lines(prefix)]
 
 
 def _rank_logs(log_dir: Path, name: str) -> str:
@@ -99,6 +109,21 @@ def torchrun(script: str | Path | None = None, *args: str, module: str | None = 
                            f"--- stdout (tail) ---\n{launch.stdout[-1500:]}\n"
                            f"--- stderr (tail) ---\n{launch.stderr[-3000:]}")
     return launch
+
+
+def free_ports(n: int = 1) -> list[int]:
+    """``n`` distinct TCP ports free on this machine now (the OS picks them), for launchers
+    that need explicit addresses, such as TensorFlow's ``TF_CONFIG``; never a fixed port."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(n)]
+    try:
+        for s in sockets:  # hold them all open so the n ports differ
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def command(script: str, *args: str, nproc: int = 2, nnodes: int = 1,
