@@ -22,7 +22,7 @@ REPORTS := _build/reports
 ALONE = $$(python -m utils.notebooks alone)
 
 .PHONY: help env lock book test unit nbval smoke book-build browser browser-check clean-check \
-        times lab execute glossary bench-gpt bench-ladder bench-scaling \
+        times lab execute glossary bench-gpt bench-ladder bench-scaling bench-ddp \
         new-notebook check
 
 help:
@@ -112,6 +112,9 @@ bench-ladder: $(STAMP)  ## chapter 10.4's performance ladder, one trick at a tim
 
 bench-scaling: $(STAMP)  ## chapter 10.3's scaling sweep (sizes x token budgets) -> results/10_gpt_from_scratch/scaling.json
 	OMP_NUM_THREADS=1 ZTL_THREADS=1 python benchmarks/bench_scaling.py $(ARGS)
+
+bench-ddp: $(STAMP)  ## chapter 14.2's data-parallel scaling (1p x 1t, 1p x 2t, 2p x 1t; all GPUs with NCCL) -> results/14_distributed/ddp.json
+	python benchmarks/bench_ddp.py $(ARGS)
 
 glossary: $(STAMP)  ## regenerate appendices/glossary.md from the **term** (中文) marks
 	python -m utils.book glossary
