@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from utils import bench, data, plot, results, train, zoo
+import importlib
+from pathlib import Path
 from utils.claims import claim, claims_made
 from utils.config import Config, current_profile, profile
 from utils.env import setup
@@ -12,6 +13,15 @@ from utils.progress import progress
 #: Marker that tells the course package apart from a reader's own ``utils.py``.
 IS_ZERO_TO_LARGE = True
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """Import a submodule on first use (``utils.plot``, ``utils.launch``, ...): a process that
+    needs only ``utils.checkpoint`` (a torchrun worker, a Dask worker) skips matplotlib and
+    scikit-learn, and every module is reachable without its own import line."""
+    if not name.startswith("_") and (Path(__file__).parent / f"{name}.py").is_file():
+        return importlib.import_module(f"utils.{name}")
+    raise AttributeError(f"module 'utils' has no attribute {name!r}")
 
 __all__ = [
     "IS_ZERO_TO_LARGE",
