@@ -57,3 +57,20 @@ def test_free_ports_are_distinct_and_bindable():
         s.bind(("127.0.0.1", ports[0]))
     with pytest.raises(ValueError, match="positive"):
         launch.free_ports(0)
+
+
+def test_a_restart_reruns_every_rank(tmp_path):
+    path = tmp_path / "restart.py"
+    path.write_text(
+        "import json, os, sys, torch.distributed as dist\n"
+        "dist.init_process_group('gloo')\n"
+        "attempt = int(os.environ['TORCHELASTIC_RESTART_COUNT'])\n"
+        "print('RESULT', json.dumps({'rank': dist.get_rank(), 'attempt': attempt}), flush=True)\n"
+        "dist.barrier()\n"
+        "if attempt == 0 and dist.get_rank() == 1:\n"
+        "    os._exit(3)  # a crash on the first attempt only\n"
+        "dist.destroy_process_group()\n")
+    out = launch.torchrun(path, nproc=2, max_restarts=1, timeout=120)
+    assert out.returncode == 0
+    assert sorted((r["attempt"], r["rank"]) for r in out.records("RESULT")) == [
+        (0, 0), (0, 1), (1, 0), (1, 1)]

@@ -91,6 +91,9 @@ def torchrun(script: str | Path | None = None, *args: str, module: str | None = 
                 "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH"))
                                               if p),
                 **(env or {})}
+    if max_restarts > 0:  # a fresh rendezvous store per attempt: a restarted rank could read a
+        # dead peer's address from the shared one (pytorch#135712) and fail to connect
+        full_env.setdefault("TORCH_DISABLE_SHARE_RDZV_TCP_STORE", "1")
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="torchrun-") as logs:
         # Each rank writes to its own files: one shared pipe would interleave their prints.
